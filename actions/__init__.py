@@ -1,0 +1,1 @@
+"""Custom actions for the bureau assistant: thin orchestration over the bot/ library."""

@@ -1,0 +1,1 @@
+"""The bureau assistant's own library: settings, database, domain logic and the staff CLI."""
