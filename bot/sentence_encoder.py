@@ -53,6 +53,10 @@ DEFAULT_BATCH_SIZE = 32
 # than it brings, and on a busy 2-core machine its spinning made a Rasa parse ~2.5x slower
 # (89 ms against 34 ms per message). None leaves BLAS as it is.
 DEFAULT_BLAS_THREADS = 1
+# The encoder layers run in onnxruntime (bot/bert_onnx.py: 3-7 ms a message against 14-18 ms
+# in numpy, whose BLAS is slow on thin matrices); "numpy" runs them in forward_numpy.
+BACKENDS = ("onnxruntime", "numpy")
+DEFAULT_BACKEND = "onnxruntime"
 
 Offsets = np.ndarray  # [n_wordpieces, 2] int: (start, end) character offsets, end exclusive
 
@@ -233,6 +237,7 @@ class MiniLMEncoder:
         max_length: int = DEFAULT_MAX_LENGTH,
         batch_size: int = DEFAULT_BATCH_SIZE,
         blas_threads: int | None = DEFAULT_BLAS_THREADS,
+        backend: str = DEFAULT_BACKEND,
     ) -> None:
         from threadpoolctl import ThreadpoolController
         from tokenizers import Tokenizer
@@ -257,6 +262,14 @@ class MiniLMEncoder:
         self._tokenizer.enable_truncation(max_length)
         self._blas = ThreadpoolController() if blas_threads else None
         self._blas_threads = blas_threads
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        self.backend = backend
+        self._layers = None
+        if backend == "onnxruntime":
+            from bot.bert_onnx import OnnxEncoderLayers
+
+            self._layers = OnnxEncoderLayers(self.weights, self.config, threads=1)
 
     def _limit_blas(self) -> AbstractContextManager:
         if self._blas is None:
@@ -316,16 +329,30 @@ class MiniLMEncoder:
                 states[i] = np.ascontiguousarray(hidden[row, : len(real)][real])
                 offsets[i] = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)[real]
 
+    def _embed(self, ids: np.ndarray) -> np.ndarray:
+        """The embedding layer: [batch, length] ids -> [batch, length, hidden]."""
+        w, length = self.weights, ids.shape[1]
+        x = w["word"][ids] + w["position"][:length] + w["token_type"][0]
+        return _layer_norm(x, w["emb_ln_g"], w["emb_ln_b"], self.config.layer_norm_eps)
+
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """BertModel's last hidden state [batch, length, hidden] for padded token ids."""
+        if self._layers is None:
+            return self.forward_numpy(ids, mask)
+        # As transformers' BertModel: masked keys get the most negative float32 added.
+        bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
+        return self._layers(self._embed(ids).astype(np.float32), bias.astype(np.float32))
+
+    def forward_numpy(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The same as ``forward``, every layer in numpy: what backend="numpy" runs, and the
+        reference the onnxruntime graph is tested against."""
         cfg, w = self.config, self.weights
         batch, length = ids.shape
         hidden, heads = cfg.hidden_size, cfg.num_attention_heads
         head_dim = hidden // heads
         eps = cfg.layer_norm_eps
 
-        x = w["word"][ids] + w["position"][:length] + w["token_type"][0]
-        x = _layer_norm(x, w["emb_ln_g"], w["emb_ln_b"], eps).reshape(batch * length, hidden)
+        x = self._embed(ids).reshape(batch * length, hidden)
         # As transformers' BertModel: masked keys get the most negative float32 added.
         bias = None
         if not mask.all():

@@ -173,3 +173,33 @@ def test_weight_loading_uses_every_tensor_with_the_expected_shape(tmp_path):
     save_file(missing, str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="no tensor encoder.layer.1.output.LayerNorm.bias"):
         load_bert_weights(tmp_path / "missing", config)
+
+
+def test_onnxruntime_layers_match_the_numpy_reference(encoder):
+    # The served backend (bot/bert_onnx.py) against forward_numpy, on a padded batch of a
+    # short and a long message: same hidden states wherever the mask is on.
+    assert encoder.backend == "onnxruntime"
+    texts = ["hi", "what documents do I need for my daughter's card at the counter please"]
+    encodings = [encoder._tokenizer.encode(text) for text in texts]
+    length = max(len(e.ids) for e in encodings)
+    ids = np.zeros((2, length), dtype=np.int64)
+    mask = np.zeros((2, length), dtype=np.float32)
+    for row, encoding in enumerate(encodings):
+        ids[row, : len(encoding.ids)] = encoding.ids
+        mask[row, : len(encoding.ids)] = 1.0
+    served, reference = encoder.forward(ids, mask), encoder.forward_numpy(ids, mask)
+    assert served.shape == reference.shape == (2, length, 384)
+    on = mask.astype(bool)
+    np.testing.assert_allclose(served[on], reference[on], atol=1e-4)
+
+
+def test_both_backends_give_the_same_sentence_vectors(encoder):
+    from bot.sentence_encoder import MiniLMEncoder
+
+    numpy_encoder = MiniLMEncoder(backend="numpy")
+    texts = ["I lost my son's card", "how much does medical insurance pay back?", ""]
+    np.testing.assert_allclose(
+        numpy_encoder.encode(texts)[0], encoder.encode(texts)[0], atol=1e-5
+    )
+    with pytest.raises(ValueError, match="backend"):
+        MiniLMEncoder(backend="torch")

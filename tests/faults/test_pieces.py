@@ -184,3 +184,27 @@ def test_turn_concurrency_from_the_environment():
     assert turn_concurrency({"TURN_CONCURRENCY": "0"}) == 0
     assert turn_concurrency({"TURN_CONCURRENCY": "8"}) == 8
     assert turn_concurrency({"TURN_CONCURRENCY": "many"}) == DEFAULT
+
+
+def test_event_lookup_table_gives_rasa_s_classes(monkeypatch):
+    # bot/event_types.py against Rasa's own walk, for every event type Rasa knows, and the
+    # same behaviour for names it does not know.
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    from bot import event_types
+
+    original = Event.resolve_by_type
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    event_types.install()
+    event_types.install()  # a second call changes nothing
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert len(names) > 20
+    for name in names:
+        assert Event.resolve_by_type(name) is original(name)
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+    events = [SlotSet("id_last6", None).as_dict(), ActiveLoop(None).as_dict()]
+    assert [type(Event.from_parameters(d)) for d in events] == [SlotSet, ActiveLoop]
