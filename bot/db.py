@@ -62,7 +62,7 @@ def _ensure_wal(cursor) -> None:
             time.sleep(0.05)
 
 
-def configure_sqlite_connection(dbapi_connection, _connection_record) -> None:
+def _configure_sqlite_connection(dbapi_connection, _connection_record) -> None:
     """On each new SQLite connection: busy timeout, WAL, NORMAL sync, foreign keys."""
     cursor = dbapi_connection.cursor()
     try:
@@ -91,7 +91,7 @@ def make_engine(url: str) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
-    event.listen(engine, "connect", configure_sqlite_connection)
+    event.listen(engine, "connect", _configure_sqlite_connection)
     return engine
 
 

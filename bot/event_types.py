@@ -7,9 +7,10 @@ event of the conversation on every message: py-spy on the Rasa server in
 bench/rest_latency.py put 13.5% of its time there, more than the sentence encoder.
 
 ``install()`` keeps a ``type_name -> class`` table built by the same walk, in the same order
-(the first match wins, as in Rasa's loop), and walks again only for a name it has not seen,
-so that an event class imported later is still found. Unknown names behave as Rasa's do:
-``None`` for the old "topic" events, the default when given, ``ValueError`` otherwise.
+(the first match wins, as in Rasa's loop). A name not in the table goes to Rasa's own method,
+once: an event class imported later is found there (and remembered), and unknown names
+behave as Rasa's do (``None`` for the old "topic" events, the default when given,
+``ValueError`` otherwise).
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ def install() -> None:
     def resolve_by_type(type_name: str, default: Any = None) -> Any:
         cls = known.get(type_name)
         if cls is None:
-            known.update({k: v for k, v in _table().items() if k not in known})
-            cls = known.get(type_name)
-        if cls is not None:
-            return cls
-        return original(type_name, default)
+            cls = original(type_name, default)
+            if getattr(cls, "type_name", None) == type_name:
+                known[type_name] = cls
+        return cls
 
     setattr(resolve_by_type, _INSTALLED_MARK, True)
     Event.resolve_by_type = staticmethod(resolve_by_type)

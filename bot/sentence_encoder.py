@@ -1,4 +1,4 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, with a BERT forward pass written in numpy.
+"""Sentence embeddings from all-MiniLM-L6-v2, with a BERT forward pass of our own (no torch).
 
 Why: intent classification generalises poorly from ~40 varied examples per intent on sparse
 n-grams alone, and no pretrained spaCy vectors (nor any model hub) can be reached from the
@@ -10,7 +10,9 @@ Python 3.10 here, so it is installed with ``--no-deps`` and never imported (its
 ``importlib.util.find_spec``, which does not execute the package.
 
 The recipe is sentence-transformers' for this model: BERT (6 layers, 12 heads, hidden 384,
-exact GELU), mean pooling over the attention mask, L2 normalisation. The encoder also returns
+exact GELU), mean pooling over the attention mask, L2 normalisation. The embedding layer runs
+in numpy; the transformer layers in onnxruntime (bot/bert_onnx.py) or, as the reference they
+are tested against, in numpy (``NumpyEncoderLayers``). The encoder also returns
 the per-wordpiece hidden states with their character offsets in the input text, so callers
 (the Rasa featurizer in bot/nlu/minilm_featurizer.py) can align them to their own tokens.
 
@@ -51,10 +53,10 @@ DEFAULT_MAX_LENGTH = 128
 DEFAULT_BATCH_SIZE = 32
 # The matrices are small (a message is ~15 wordpieces): OpenBLAS's second thread costs more
 # than it brings, and on a busy 2-core machine its spinning made a Rasa parse ~2.5x slower
-# (89 ms against 34 ms per message). None leaves BLAS as it is.
+# (89 ms against 34 ms per message). None leaves BLAS as it is. Only the numpy backend uses it.
 DEFAULT_BLAS_THREADS = 1
 # The encoder layers run in onnxruntime (bot/bert_onnx.py: 3-7 ms a message against 14-18 ms
-# in numpy, whose BLAS is slow on thin matrices); "numpy" runs them in forward_numpy.
+# in numpy, whose BLAS is slow on thin matrices); "numpy" runs NumpyEncoderLayers.
 BACKENDS = ("onnxruntime", "numpy")
 DEFAULT_BACKEND = "onnxruntime"
 
@@ -227,6 +229,46 @@ def load_bert_weights(path: Path, config: BertConfig) -> dict[str, np.ndarray]:
     return weights
 
 
+EMBEDDING_WEIGHTS = ("word", "position", "token_type", "emb_ln_g", "emb_ln_b")
+
+
+def attention_bias(mask: np.ndarray) -> np.ndarray:
+    """[batch, length] 0/1 mask -> [batch, 1, 1, length] additive bias, float32. As
+    transformers' BertModel: masked keys get the most negative float32 added."""
+    bias = (1.0 - mask) * np.finfo(np.float32).min
+    return bias[:, None, None, :].astype(np.float32, copy=False)
+
+
+class NumpyEncoderLayers:
+    """The transformer layers in numpy, with the same call as bot.bert_onnx's
+    OnnxEncoderLayers: (x [batch, length, hidden], bias [batch, 1, 1, length]) -> hidden."""
+
+    def __init__(self, weights: dict[str, np.ndarray], config: BertConfig) -> None:
+        self._weights = weights
+        self._config = config
+
+    def __call__(self, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        cfg, w = self._config, self._weights
+        batch, length, hidden = x.shape
+        heads = cfg.num_attention_heads
+        head_dim = hidden // heads
+        eps = cfg.layer_norm_eps
+        scale = np.float32(1.0 / np.sqrt(head_dim))
+        x = x.reshape(batch * length, hidden)
+        for i in range(cfg.num_hidden_layers):
+            qkv = x @ w[f"{i}.qkv_w"] + w[f"{i}.qkv_b"]
+            q, k, v = qkv.reshape(batch, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # [batch, heads, length, length]
+            scores += bias
+            context = (_softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(-1, hidden)
+            attended = context @ w[f"{i}.out_w"] + w[f"{i}.out_b"]
+            x = _layer_norm(x + attended, w[f"{i}.attn_ln_g"], w[f"{i}.attn_ln_b"], eps)
+            inner = _gelu(x @ w[f"{i}.ffn_in_w"] + w[f"{i}.ffn_in_b"])
+            out = inner @ w[f"{i}.ffn_out_w"] + w[f"{i}.ffn_out_b"]
+            x = _layer_norm(x + out, w[f"{i}.ffn_ln_g"], w[f"{i}.ffn_ln_b"], eps)
+        return x.reshape(batch, length, hidden)
+
+
 class MiniLMEncoder:
     """all-MiniLM-L6-v2: texts in, normalised sentence vectors and wordpiece states out."""
 
@@ -252,7 +294,9 @@ class MiniLMEncoder:
             raise ValueError(f"expected mean pooling only, the model says {modes}")
         if max_length > self.config.max_position_embeddings:
             raise ValueError(f"max_length {max_length} > {self.config.max_position_embeddings}")
-        self.weights = load_bert_weights(model_dir / "model.safetensors", self.config)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        weights = load_bert_weights(model_dir / "model.safetensors", self.config)
         self.dimension = self.config.hidden_size
         self.max_length = max_length
         self.batch_size = batch_size
@@ -260,16 +304,19 @@ class MiniLMEncoder:
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length)
-        self._blas = ThreadpoolController() if blas_threads else None
-        self._blas_threads = blas_threads
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         self.backend = backend
-        self._layers = None
+        # The embedding layer stays here; the layer weights only where they run (onnxruntime
+        # keeps its own copy, so numpy's would be ~40 MB held for nothing).
+        self.embedding = {name: weights.pop(name) for name in EMBEDDING_WEIGHTS}
+        self._blas = None
         if backend == "onnxruntime":
             from bot.bert_onnx import OnnxEncoderLayers
 
-            self._layers = OnnxEncoderLayers(self.weights, self.config, threads=1)
+            self._layers = OnnxEncoderLayers(weights, self.config, threads=1)
+        else:
+            self._layers = NumpyEncoderLayers(weights, self.config)
+            self._blas = ThreadpoolController() if blas_threads else None
+        self._blas_threads = blas_threads
 
     def _limit_blas(self) -> AbstractContextManager:
         if self._blas is None:
@@ -331,46 +378,14 @@ class MiniLMEncoder:
 
     def _embed(self, ids: np.ndarray) -> np.ndarray:
         """The embedding layer: [batch, length] ids -> [batch, length, hidden]."""
-        w, length = self.weights, ids.shape[1]
+        w, length = self.embedding, ids.shape[1]
         x = w["word"][ids] + w["position"][:length] + w["token_type"][0]
         return _layer_norm(x, w["emb_ln_g"], w["emb_ln_b"], self.config.layer_norm_eps)
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """BertModel's last hidden state [batch, length, hidden] for padded token ids."""
-        if self._layers is None:
-            return self.forward_numpy(ids, mask)
-        # As transformers' BertModel: masked keys get the most negative float32 added.
-        bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
-        return self._layers(self._embed(ids).astype(np.float32), bias.astype(np.float32))
-
-    def forward_numpy(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The same as ``forward``, every layer in numpy: what backend="numpy" runs, and the
-        reference the onnxruntime graph is tested against."""
-        cfg, w = self.config, self.weights
-        batch, length = ids.shape
-        hidden, heads = cfg.hidden_size, cfg.num_attention_heads
-        head_dim = hidden // heads
-        eps = cfg.layer_norm_eps
-
-        x = self._embed(ids).reshape(batch * length, hidden)
-        # As transformers' BertModel: masked keys get the most negative float32 added.
-        bias = None
-        if not mask.all():
-            bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
-        scale = np.float32(1.0 / np.sqrt(head_dim))
-        for i in range(cfg.num_hidden_layers):
-            qkv = x @ w[f"{i}.qkv_w"] + w[f"{i}.qkv_b"]
-            q, k, v = qkv.reshape(batch, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # [batch, heads, length, length]
-            if bias is not None:
-                scores += bias
-            context = (_softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(-1, hidden)
-            attended = context @ w[f"{i}.out_w"] + w[f"{i}.out_b"]
-            x = _layer_norm(x + attended, w[f"{i}.attn_ln_g"], w[f"{i}.attn_ln_b"], eps)
-            inner = _gelu(x @ w[f"{i}.ffn_in_w"] + w[f"{i}.ffn_in_b"])
-            out = inner @ w[f"{i}.ffn_out_w"] + w[f"{i}.ffn_out_b"]
-            x = _layer_norm(x + out, w[f"{i}.ffn_ln_g"], w[f"{i}.ffn_ln_b"], eps)
-        return x.reshape(batch, length, hidden)
+        x = self._embed(ids).astype(np.float32, copy=False)
+        return self._layers(x, attention_bias(mask))
 
 
 _shared: MiniLMEncoder | None = None

