@@ -315,7 +315,8 @@ def drill_replica(workdir: Path, postgres) -> bool:
             load = asyncio.create_task(recorded_load(cluster.url, users=20, seconds=45))
             killed_at = await _at(10, victim.kill)
             await _at(5, lambda: cluster.restart(victim))
-            return await load, killed_at, time.monotonic()
+            back_at = time.monotonic()
+            return await load, killed_at, back_at
 
         records, killed_at, back_at = asyncio.run(scenario())
         lost, doubled = history_check(records, database_url)

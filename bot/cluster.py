@@ -26,8 +26,9 @@ OMP_NUM_THREADS
     spin. Measured for the MiniLM encoder alone: 27.6 ms of CPU per message with
     OpenBLAS's default threads, 17.0 ms with one.
 TICKET_LOCK_LIFETIME
-    15 s (Rasa's default: 60). A replica killed mid-turn leaves its ticket in Redis; the
-    conversation's next message waits until the ticket expires.
+    10 s (Rasa's default: 60). The lock store (bot/lock_store.py) renews a live turn's
+    ticket, so this is only how long a ticket outlives a replica killed mid-turn: the
+    message nginx re-sends to another replica waits that long, at most.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ REPLICA_ENVIRONMENT = {
     # numpy's OpenBLAS (the MiniLM featurizer's matrix products): see the docstring.
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
-    "TICKET_LOCK_LIFETIME": "15",
+    "TICKET_LOCK_LIFETIME": "10",
 }
 
 

@@ -11,6 +11,11 @@ waits, while every turn waits in line once.
 Measured (bench/load.py, 50 users, 2 replicas, alternating runs on a busy machine): p95
 2.96 s without the limit, 2.84 s with 2, 2.30-2.54 s with 4, at the same throughput.
 
+The line is taken after the conversation's lock (Rasa's ``Agent.handle_message`` takes the
+lock, then calls ``MessageProcessor.handle_message``, which is what is wrapped): a message
+waiting behind another of the same conversation, e.g. for the ticket of a replica that
+died mid-turn, must not hold one of the few places while it waits.
+
 TURN_CONCURRENCY
     Turns in progress per Rasa process (default 4; 0 turns the limit off).
 """
@@ -41,10 +46,10 @@ def turn_concurrency(environ: dict[str, str] | None = None) -> int:
 
 
 def install() -> None:
-    """Wrap ``Agent.handle_message`` once per process (safe to call again)."""
-    from rasa.core.agent import Agent
+    """Wrap ``MessageProcessor.handle_message`` once per process (safe to call again)."""
+    from rasa.core.processor import MessageProcessor
 
-    original = Agent.handle_message
+    original = MessageProcessor.handle_message
     limit = turn_concurrency()
     if getattr(original, _INSTALLED_MARK, False) or limit == 0:
         return
@@ -61,4 +66,4 @@ def install() -> None:
             return await original(self, message)
 
     setattr(handle_message, _INSTALLED_MARK, True)
-    Agent.handle_message = handle_message
+    MessageProcessor.handle_message = handle_message

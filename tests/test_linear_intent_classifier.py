@@ -10,7 +10,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 
 from bot.nlu.linear_intent_classifier import LinearIntentClassifier
 
@@ -62,3 +62,35 @@ def test_a_message_without_text_gets_no_intent_at_zero_confidence(tmp_path):
     [blank] = classifier.process([Message(data={TEXT: "   "})])
     assert blank.get(INTENT) == {"name": None, "confidence": 0.0}
     assert blank.get("intent_ranking") == []
+
+
+def test_scores_straight_from_the_features_equal_the_training_matrix_s(tmp_path):
+    """The fast path of ``process`` gives the numbers the trained weights were fitted on:
+    several dense and sparse parts, duplicate sparse entries, an all-zero sparse part."""
+    storage, resource, context = _components(tmp_path)
+    classifier = LinearIntentClassifier.create({"dense_weight": 2.0}, storage, resource, context)
+    rng = np.random.default_rng(7)
+
+    def message(intent: str | None = None) -> Message:
+        made = Message(data={TEXT: "some words", **({INTENT: intent} if intent else {})})
+        for width in (4, 3):
+            made.add_features(
+                Features(rng.normal(size=(1, width)).astype(np.float32), "sentence", TEXT, "d")
+            )
+        # A token-level feature is not a sentence feature: left out of both paths.
+        made.add_features(Features(np.ones((2, 5), dtype=np.float32), "sequence", TEXT, "d"))
+        duplicated = coo_matrix(([1.0, 2.0, 1.0], ([0, 0, 0], [1, 1, 4])), shape=(1, 6))
+        made.add_features(Features(duplicated, "sentence", TEXT, "s"))
+        made.add_features(Features(csr_matrix((1, 3)), "sentence", TEXT, "s"))
+        made.add_features(
+            Features(csr_matrix(rng.integers(0, 3, size=(1, 5))), "sentence", TEXT, "s")
+        )
+        return made
+
+    examples = [message(intent) for intent in ("a", "b", "c") for _ in range(6)]
+    classifier.train(TrainingData(training_examples=examples))
+    for probe in [message() for _ in range(20)]:
+        expected = np.asarray(
+            classifier._features([probe]) @ classifier._coef.T + classifier._intercept
+        )[0]
+        np.testing.assert_allclose(classifier._scores(probe), expected, rtol=1e-5, atol=1e-6)
