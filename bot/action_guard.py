@@ -32,12 +32,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.settings import positive_number
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +53,7 @@ _INSTALLED_MARK = "_bureau_action_guard"
 
 
 def guard_timeout(environ: dict[str, str] | None = None) -> float:
-    environ = os.environ if environ is None else environ
-    raw = environ.get(TIMEOUT_VARIABLE, "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_TIMEOUT_SECONDS
-    except ValueError:
-        logger.warning(
-            "%s=%r is not a number; using %s s", TIMEOUT_VARIABLE, raw, DEFAULT_TIMEOUT_SECONDS
-        )
-        return DEFAULT_TIMEOUT_SECONDS
-    return value if value > 0 else DEFAULT_TIMEOUT_SECONDS
+    return positive_number(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT_SECONDS, environ)
 
 
 def fallback_apology() -> str:

@@ -35,16 +35,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import redis
-from rasa.core.lock import TicketLock
 from rasa.core.lock_store import RedisLockStore
+
+from bot.settings import positive_number
 
 logger = logging.getLogger(__name__)
 
@@ -112,18 +111,7 @@ return place()
 
 
 def lease_lifetime(environ: dict[str, str] | None = None) -> float:
-    environ = os.environ if environ is None else environ
-    raw = environ.get(LIFETIME_VARIABLE, "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_LIFETIME
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        logger.warning(
-            "%s=%r is not a positive number; using %s", LIFETIME_VARIABLE, raw, DEFAULT_LIFETIME
-        )
-        return DEFAULT_LIFETIME
-    return value
+    return positive_number(LIFETIME_VARIABLE, DEFAULT_LIFETIME, environ)
 
 
 class LapsedLease(Exception):
@@ -144,11 +132,9 @@ class LeasedRedisLockStore(RedisLockStore):
         # Rasa builds a custom lock store as ``cls(endpoint_config=...)``; the fields are
         # those of ``type: redis`` (url is the host).
         if endpoint_config is not None:
-            settings = dict(endpoint_config.kwargs)
-            settings.pop("type", None)
             redis_settings = {
                 "host": endpoint_config.url or "localhost",
-                **settings,
+                **endpoint_config.kwargs,
                 **redis_settings,
             }
         super().__init__(**redis_settings)
@@ -195,18 +181,20 @@ class LeasedRedisLockStore(RedisLockStore):
         conversation_id: str,
         lock_lifetime: float | None = None,
         wait_time_in_seconds: float | None = None,
-    ) -> AsyncIterator[TicketLock]:
+    ) -> AsyncIterator[None]:
         """Wait for the conversation's turn, hold it for the ``async with`` body, leave.
 
         Rasa's arguments are accepted for compatibility; the lease lifetime is the store's
-        (a lease is renewed, so it need not outlast the turn)."""
+        (a lease is renewed, so it need not outlast the turn). Nothing is yielded: Rasa's
+        callers (``Agent.handle_message``, the HTTP API) never use the lock object, and
+        reading it back would cost a Redis round trip per message."""
         owner = uuid.uuid4().hex
         ahead = self.take_ticket(conversation_id, owner)
         renewal = asyncio.create_task(self._keep_renewed(conversation_id, owner))
         try:
             if ahead:
                 await self._wait_for_turn(conversation_id, owner, wait_time_in_seconds)
-            yield self.get_lock(conversation_id) or TicketLock(conversation_id)
+            yield
         finally:
             renewal.cancel()
             self.release(conversation_id, owner)
@@ -242,9 +230,3 @@ class LeasedRedisLockStore(RedisLockStore):
             except redis.RedisError as error:
                 # Redis away for a moment: try again at the next interval.
                 logger.warning("Could not renew a conversation's lock lease: %s", error)
-
-    def save_lock(self, lock: TicketLock) -> None:
-        """Rasa's writer, for its own callers: the key expires with its last ticket."""
-        expiries = [ticket.expires for ticket in lock.tickets]
-        milliseconds = int((max(expiries) - time.time()) * 1000) + 1000 if expiries else 1000
-        self.red.set(self._key(lock.conversation_id), lock.dumps(), px=max(1, milliseconds))

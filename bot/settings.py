@@ -17,11 +17,14 @@ To add a setting, add a field declared with :func:`_env` (variable name, default
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "bureau.db"
@@ -30,6 +33,26 @@ DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "bureau.db"
 def default_database_url() -> str:
     """The SQLite file under var/ (created on first use by :func:`bot.db.make_engine`)."""
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def positive_number(
+    variable: str, default: float, environ: Mapping[str, str] | None = None
+) -> float:
+    """A positive number from the environment (the servers' tuning knobs: timeouts,
+    lifetimes). Blank means ``default``; anything else that is not a positive number is
+    logged and means ``default`` too, so a typo never stops a server."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value > 0:
+        return value
+    logger.warning("%s=%r is not a positive number; using %s", variable, raw, default)
+    return default
 
 
 def _env(variable: str, default: Callable[[], Any], parse: Callable[[str], Any] = str) -> Any:

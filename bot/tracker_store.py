@@ -22,6 +22,7 @@ SQLAlchemy building cache keys for the same queries again and again.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -124,7 +125,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             stored = connection.execute(
                 STORED_IN_LATEST_SESSION, {"sender_id": tracker.sender_id}
             ).scalar_one()
-            new = list(tracker.events)[stored:]
+            new = list(itertools.islice(tracker.events, stored, None))
             if new:
                 connection.execute(
                     APPEND_EVENT, [event_row(tracker.sender_id, event) for event in new]
